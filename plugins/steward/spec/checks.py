@@ -1,0 +1,118 @@
+"""Rules of a flow spec that span several fields: references, roles, placements, kinds.
+
+Each rule yields ``(location, message, hint)`` so the loader can point at the exact line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from steward.spec.model import Component, ComponentKind, FlowSpec
+
+Problem = tuple[tuple[str | int, ...], str, str]
+
+
+def check_references(spec: FlowSpec) -> list[Problem]:
+    """Every cross-field problem of a schema-valid spec, in document order."""
+    problems: list[Problem] = []
+    problems += _unique_names(spec)
+    names = [c.name for c in spec.spec.components]
+    for index, component in enumerate(spec.spec.components):
+        at = ("spec", "components", index)
+        problems += _dependencies(component, at, names)
+        problems += _roles(component, at)
+        problems += _kind_rules(component, at)
+        problems += _probe_ports(component, at)
+    problems += _dependency_cycles(spec)
+    problems += _placements(spec)
+    return problems
+
+
+def _unique_names(spec: FlowSpec) -> Iterator[Problem]:
+    for list_name in ("components", "placements"):
+        seen: set[str] = set()
+        for index, item in enumerate(getattr(spec.spec, list_name)):
+            if item.name in seen:
+                hint = f"give each entry of {list_name} its own name"
+                yield ("spec", list_name, index, "name"), f"duplicate name '{item.name}'", hint
+            seen.add(item.name)
+
+
+def _dependencies(component: Component, at: tuple[str | int, ...], names: list[str]) -> Iterator[Problem]:
+    for index, dependency in enumerate(component.depends_on):
+        if dependency == component.name:
+            yield (*at, "dependsOn", index), "a component cannot depend on itself", "remove it"
+        elif dependency not in names:
+            message = f"unknown component '{dependency}'"
+            hint = f"use one of: {', '.join(names)}"
+            yield (*at, "dependsOn", index), message, hint
+
+
+def _roles(component: Component, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    role_names = [role.name for role in component.roles]
+    claimed: set[int] = set()
+    for index, role in enumerate(component.roles):
+        for position, ordinal in enumerate(role.ordinals):
+            where = (*at, "roles", index, "ordinals", position)
+            if ordinal >= component.replicas:
+                message = f"member ordinal {ordinal} does not exist with {component.replicas} replicas"
+                yield where, message, f"use an ordinal below {component.replicas}"
+            elif ordinal in claimed:
+                yield where, f"member ordinal {ordinal} already has a role", "give each member one role"
+            claimed.add(ordinal)
+    for index, role_name in enumerate(component.restart_order):
+        if role_name not in role_names:
+            hint = f"declare the role under roles, or use one of: {', '.join(role_names) or '(none)'}"
+            yield (*at, "restartOrder", index), f"unknown role '{role_name}'", hint
+
+
+def _kind_rules(component: Component, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    # Every replica of a Deployment would share one claim; local volumes cannot be shared.
+    if component.kind is ComponentKind.DEPLOYMENT and component.storage:
+        hint = "use kind StatefulSet or Pods for members with their own volumes"
+        yield (*at, "storage"), "a Deployment cannot give each member its own volume", hint
+
+
+def _probe_ports(component: Component, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    probe = component.readiness_probe
+    if probe is None:
+        return
+    actions = [a for a in (probe.exec, probe.tcp_socket, probe.http_get) if a is not None]
+    if len(actions) != 1:
+        yield (*at, "readinessProbe"), "set exactly one of exec, tcpSocket, httpGet", "keep one"
+        return
+    port_names = [p.name for p in component.ports]
+    for key, action in (("tcpSocket", probe.tcp_socket), ("httpGet", probe.http_get)):
+        if action is not None and isinstance(action.port, str) and action.port not in port_names:
+            hint = f"use a port number or one of the named ports: {', '.join(port_names) or '(none)'}"
+            yield (*at, "readinessProbe", key, "port"), f"unknown port '{action.port}'", hint
+
+
+def _dependency_cycles(spec: FlowSpec) -> Iterator[Problem]:
+    graph = {c.name: [d for d in c.depends_on if d != c.name] for c in spec.spec.components}
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> list[str] | None:
+        if state.get(name) == "done" or name not in graph:
+            return None
+        if state.get(name) == "open":
+            return [*trail[trail.index(name) :], name]
+        state[name] = "open"
+        for dependency in graph[name]:
+            cycle = visit(dependency, [*trail, name])
+            if cycle:
+                return cycle
+        state[name] = "done"
+        return None
+
+    for index, component in enumerate(spec.spec.components):
+        cycle = visit(component.name, [])
+        if cycle:
+            message = f"dependency cycle {' -> '.join(cycle)}"
+            yield ("spec", "components", index, "dependsOn"), message, "remove one dependsOn entry"
+            return
+
+
+def _placements(spec: FlowSpec) -> Iterator[Problem]:
+    if sum(p.share for p in spec.spec.placements) == 0:
+        yield ("spec", "placements"), "every placement has share 0", "give one placement a share above 0"
