@@ -46,7 +46,8 @@ _VERSION_STAMP = {
     "buildDate": "2026-07-22T18:07:38Z",
 }
 _KUBERNETES_LDFLAGS = " ".join(
-    ["-s", "-w"] + [f"-X {pkg}.{key}={value}" for pkg in _VERSION_PACKAGES for key, value in _VERSION_STAMP.items()]
+    ["-s", "-w"]
+    + [f"-X {pkg}.{key}={value}" for pkg in _VERSION_PACKAGES for key, value in _VERSION_STAMP.items()]
 )
 
 

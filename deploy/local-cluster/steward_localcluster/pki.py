@@ -137,7 +137,9 @@ def _issue_service_account_key(pki: Path) -> None:
     # kube-apiserver signs ServiceAccount tokens with the private key and verifies them with
     # the public one; kube-controller-manager signs legacy token Secrets with the private key.
     _new_key(pki / "service-account.key")
-    _openssl("pkey", "-in", str(pki / "service-account.key"), "-pubout", "-out", str(pki / "service-account.pub"))
+    _openssl(
+        "pkey", "-in", str(pki / "service-account.key"), "-pubout", "-out", str(pki / "service-account.pub")
+    )
 
 
 def _issue_leaf(pki: Path, identity: Identity) -> None:
