@@ -7,9 +7,12 @@ The type says whether trying again can help; the operator boundary maps it to Ai
     ├── PermanentError          retrying cannot help: fix the input first
     │   ├── SpecError           a flow spec is invalid (carries every SpecIssue found)
     │   ├── ConfirmationError   a destructive operation was not confirmed
-    │   └── PolicyViolation     going on would break a policy (for example quorum)
+    │   ├── PolicyViolation     going on would break a policy (for example quorum)
+    │   └── ClusterRequestRejected  the Kubernetes API refused a request as invalid or forbidden
+    │       ├── NamespaceNotFound   the placement's namespace does not exist
+    │       └── FieldConflict       another field manager owns fields Steward applies
     └── TransientError          the cluster may get there: retrying can help
-        ├── ClusterAccessError  the Kubernetes API could not be reached or refused a call
+        ├── ClusterAccessError  the Kubernetes API was unreachable, overloaded or failing
         └── MembersNotReady     members did not become ready in time
 
 Messages name what failed, the offending value and what to do.
@@ -77,6 +80,27 @@ class ConfirmationError(PermanentError):
 
 class PolicyViolation(PermanentError):
     """Proceeding would break a policy of the data cluster, such as its disruption budget."""
+
+
+class ClusterRequestRejected(PermanentError):
+    """The Kubernetes API refused a request and would refuse it again: invalid, forbidden, unknown kind."""
+
+
+class NamespaceNotFound(ClusterRequestRejected):
+    """The namespace a placement names does not exist; Steward never creates namespaces."""
+
+
+class FieldConflict(ClusterRequestRejected):
+    """Server-side apply found fields owned by other field managers and was not told to force.
+
+    :param owners: the field managers named by the API server
+    :param fields: the conflicting field paths, as the API server spells them
+    """
+
+    def __init__(self, message: str, owners: tuple[str, ...], fields: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.owners = owners
+        self.fields = fields
 
 
 class ClusterAccessError(TransientError):

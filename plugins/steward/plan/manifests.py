@@ -101,6 +101,25 @@ def labels(spec: FlowSpec, component: Component, placement: Placement) -> dict[s
     }
 
 
+def claim_labels(spec: FlowSpec, component: Component, placement: Placement) -> dict[str, str]:
+    """Labels of the members' volume claims: only those that never change for a member.
+
+    A StatefulSet's volumeClaimTemplates cannot be updated (apps/v1 validation allows
+    changes to replicas, ordinals, template, updateStrategy,
+    persistentVolumeClaimRetentionPolicy and minReadySeconds only), so a version, team or
+    free-form label here would make the API server reject every later apply, upgrades first.
+    """
+    return {
+        "app.kubernetes.io/name": component.application_name,
+        "app.kubernetes.io/instance": spec.metadata.name,
+        "app.kubernetes.io/component": component.name,
+        "app.kubernetes.io/part-of": spec.metadata.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        **selector_labels(spec, component),
+        LABEL_PLACEMENT: placement.name,
+    }
+
+
 def _metadata(spec: FlowSpec, component: Component, placement: Placement, name: str) -> Manifest:
     return {"name": name, "namespace": placement.namespace, "labels": labels(spec, component, placement)}
 
@@ -196,7 +215,9 @@ def _stateful_set(spec: FlowSpec, component: Component, placement: Placement) ->
         "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
         "selector": {"matchLabels": selector_labels(spec, component)},
         "template": _pod_template(spec, component, placement),
-        "volumeClaimTemplates": [_claim_template(spec, component, placement, v.name) for v in component.storage],
+        "volumeClaimTemplates": [
+            _claim_template(spec, component, placement, v.name) for v in component.storage
+        ],
     }
     if share.first_ordinal:
         body["ordinals"] = {"start": share.first_ordinal}
@@ -252,7 +273,7 @@ def _plain_pods(spec: FlowSpec, component: Component, placement: Placement) -> l
 def _claim_template(spec: FlowSpec, component: Component, placement: Placement, volume_name: str) -> Manifest:
     volume = next(v for v in component.storage if v.name == volume_name)
     return {
-        "metadata": {"name": volume.name, "labels": labels(spec, component, placement)},
+        "metadata": {"name": volume.name, "labels": claim_labels(spec, component, placement)},
         "spec": {
             "accessModes": ["ReadWriteOnce"],
             "storageClassName": volume.storage_class,
@@ -275,7 +296,10 @@ def _pod_template(spec: FlowSpec, component: Component, placement: Placement) ->
         "affinity": _spread_members(spec, component),
         "containers": [_container(component)],
         "volumes": [
-            {"name": f"config-{source.name}", "configMap": {"name": f"{base_name(spec, component)}-{source.name}"}}
+            {
+                "name": f"config-{source.name}",
+                "configMap": {"name": f"{base_name(spec, component)}-{source.name}"},
+            }
             for source in component.config
         ],
     }

@@ -83,7 +83,8 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready form; enums become their values."""
-        return _plain(asdict(self))
+        plain: dict[str, Any] = _plain(asdict(self))
+        return plain
 
 
 def _plain(value: Any) -> Any:

@@ -23,6 +23,7 @@ def check_references(spec: FlowSpec) -> list[Problem]:
         problems += _roles(component, at)
         problems += _kind_rules(component, at)
         problems += _probe_ports(component, at)
+        problems += _object_name_length(spec, component, at)
     problems += _dependency_cycles(spec)
     problems += _placements(spec)
     return problems
@@ -86,6 +87,20 @@ def _probe_ports(component: Component, at: tuple[str | int, ...]) -> Iterator[Pr
         if action is not None and isinstance(action.port, str) and action.port not in port_names:
             hint = f"use a port number or one of the named ports: {', '.join(port_names) or '(none)'}"
             yield (*at, "readinessProbe", key, "port"), f"unknown port '{action.port}'", hint
+
+
+# Objects are named "<cluster>-<component>". A StatefulSet's name must leave room for the
+# controller-revision-hash label its pods carry ("<name>-<10-character hash>", a label value
+# of at most 63 characters), so a longer name validates here but is refused at apply time.
+MAX_OBJECT_NAME = 52
+
+
+def _object_name_length(spec: FlowSpec, component: Component, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    name = f"{spec.metadata.name}-{component.name}"
+    if len(name) > MAX_OBJECT_NAME:
+        message = f"object name '{name}' has {len(name)} characters, Kubernetes allows {MAX_OBJECT_NAME} here"
+        hint = "shorten the component name or metadata.name"
+        yield (*at, "name"), message, hint
 
 
 def _dependency_cycles(spec: FlowSpec) -> Iterator[Problem]:

@@ -49,7 +49,12 @@ def load_spec(path: Path | str) -> LoadedSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SpecError([SpecIssue(shown, None, None, "", f"cannot read file: {exc}", "check the path")])
+        raise SpecError(
+            [SpecIssue(shown, None, None, "", f"cannot read file: {exc}", "check the path")]
+        ) from None
+    except UnicodeDecodeError as exc:
+        message = f"the file is not UTF-8 text (byte {exc.start}: {exc.reason})"
+        raise SpecError([SpecIssue(shown, None, None, "", message, "save the file as UTF-8")]) from None
     return LoadedSpec(path=path, spec=parse_spec(text, shown))
 
 
@@ -59,12 +64,13 @@ def parse_spec(text: str, file: str) -> FlowSpec:
     if not isinstance(document.data, dict):
         raise SpecError([_issue(file, document, (), "the document is not a mapping", _START_HINT)])
     try:
-        spec = FlowSpec.model_validate(document.data)
+        # by_name=False: the YAML must use the camelCase keys the published JSON Schema
+        # lists; populate_by_name (for building models in Python) would also accept
+        # snake_case keys that the editor rejects.
+        spec = FlowSpec.model_validate(document.data, by_name=False)
     except ValidationError as exc:
-        raise SpecError([_issue_from_pydantic(file, document, error) for error in exc.errors()])
-    problems = [
-        _issue(file, document, loc, message, hint) for loc, message, hint in check_references(spec)
-    ]
+        raise SpecError([_issue_from_pydantic(file, document, error) for error in exc.errors()]) from None
+    problems = [_issue(file, document, loc, message, hint) for loc, message, hint in check_references(spec)]
     if problems:
         raise SpecError(problems)
     return spec
@@ -82,27 +88,114 @@ def _compose(text: str, file: str) -> _Document:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        message = f"YAML syntax error: {exc.problem or exc}"
-        hint = "fix the YAML syntax at this position (indentation, quotes, colons)"
-        raise SpecError([SpecIssue(file, line, column, "", message, hint)])
+        raise SpecError([_syntax_issue(file, text, exc)]) from None
+    except yaml.YAMLError as exc:  # the reader refused a character before any parsing
+        raise SpecError([_reader_issue(file, text, exc)]) from None
     if node is None:
         raise SpecError([SpecIssue(file, 1, 1, "", "the file is empty", _START_HINT)])
     marks: dict[Location, tuple[int, int]] = {}
-    duplicates: list[SpecIssue] = []
-    data = _to_python(node, (), marks, duplicates, file)
-    if duplicates:
-        raise SpecError(duplicates)
+    problems: list[SpecIssue] = []
+    try:
+        data = _to_python(node, (), marks, problems, file)
+    except RecursionError:  # an alias inside the node it refers to: "a: &x [*x]"
+        message = "an alias refers to a node that contains it, or the YAML nests too deep"
+        raise SpecError([SpecIssue(file, None, None, "", message, "remove the recursive alias")]) from None
+    if problems:
+        raise SpecError(problems)
     return _Document(data=data, marks=marks)
+
+
+_SYNTAX_HINT = "fix the YAML syntax at this position (indentation, quotes, colons)"
+
+
+def _syntax_issue(file: str, text: str, exc: yaml.MarkedYAMLError) -> SpecIssue:
+    mark = _error_mark(exc)
+    line = mark.line + 1 if mark else None
+    column = mark.column + 1 if mark else None
+    message = f"YAML syntax error: {exc.problem or exc}"
+    # The context often points at the real mistake: the quote or bracket never closed.
+    if exc.context and exc.context_mark is not None:
+        where = "" if exc.context_mark is mark else f" at line {exc.context_mark.line + 1}"
+        message += f" ({exc.context}{where})"
+    return SpecIssue(file, line, column, _field(_path_at_error(text)), message, _SYNTAX_HINT)
+
+
+def _error_mark(exc: yaml.MarkedYAMLError) -> yaml.Mark | None:
+    problem, context = exc.problem_mark, exc.context_mark
+    # A scanner that ran past the end of a line (a quote left open, a key without its
+    # colon) notices the problem later than the mistake; the token it was scanning
+    # starts at the mistake.
+    scanner_ran_on = context is not None and problem is not None and context.line < problem.line
+    if isinstance(exc, yaml.scanner.ScannerError) and scanner_ran_on:
+        return context
+    return problem or context
+
+
+def _reader_issue(file: str, text: str, exc: yaml.YAMLError) -> SpecIssue:
+    position = getattr(exc, "position", None)
+    line = text.count("\n", 0, position) + 1 if position is not None else None
+    message = f"YAML cannot read the file: {getattr(exc, 'reason', exc)}"
+    return SpecIssue(file, line, None, "", message, "remove control characters; save the file as UTF-8 text")
+
+
+@dataclass
+class _Open:
+    """A collection the parser is inside: its last key, or its current index."""
+
+    mapping: bool
+    key: Any = None
+    awaiting_key: bool = True
+    index: int = -1
+
+
+def _path_at_error(text: str) -> Location:
+    """The field the parser was in when a syntax error stopped it, for the error message."""
+    open_collections: list[_Open] = []
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            _follow(open_collections, event)
+    except yaml.YAMLError:
+        pass
+    path: list[str | int] = []
+    for collection in open_collections:
+        if collection.mapping and collection.key is not None and not collection.awaiting_key:
+            path.append(collection.key)
+        elif not collection.mapping and collection.index >= 0:
+            path.append(collection.index)
+    return tuple(path)
+
+
+def _follow(open_collections: list[_Open], event: yaml.Event) -> None:
+    if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+        _node_starts(open_collections)
+        open_collections.append(_Open(mapping=isinstance(event, yaml.MappingStartEvent)))
+    elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        open_collections.pop()
+        _node_ends(open_collections, None)
+    elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+        _node_starts(open_collections)
+        _node_ends(open_collections, getattr(event, "value", None))
+
+
+def _node_starts(open_collections: list[_Open]) -> None:
+    if open_collections and not open_collections[-1].mapping:
+        open_collections[-1].index += 1
+
+
+def _node_ends(open_collections: list[_Open], value: Any) -> None:
+    # In a mapping, nodes alternate between key and value.
+    if open_collections and open_collections[-1].mapping:
+        collection = open_collections[-1]
+        if collection.awaiting_key:
+            collection.key = value
+        collection.awaiting_key = not collection.awaiting_key
 
 
 def _to_python(
     node: yaml.Node,
     loc: Location,
     marks: dict[Location, tuple[int, int]],
-    duplicates: list[SpecIssue],
+    problems: list[SpecIssue],
     file: str,
 ) -> Any:
     """Build plain Python data from a YAML node, remembering where each path starts."""
@@ -110,18 +203,32 @@ def _to_python(
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(" ").construct_object(key_node)  # scalar keys only
+            line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                message = "a key must be plain text, not a list or a mapping"
+                problems.append(SpecIssue(file, line, column, _field(loc), message, "write the key as text"))
+                continue
+            key = _scalar(key_node, loc, problems, file)
             key_loc = (*loc, key)
             if key in result:
-                line = key_node.start_mark.line + 1
                 message = f"key '{key}' appears twice; YAML would silently keep only the last one"
-                duplicates.append(SpecIssue(file, line, None, _field(key_loc), message, "remove one"))
-            marks[key_loc] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _to_python(value_node, key_loc, marks, duplicates, file)
+                problems.append(SpecIssue(file, line, None, _field(key_loc), message, "remove one"))
+            marks[key_loc] = (line, column)
+            result[key] = _to_python(value_node, key_loc, marks, problems, file)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*loc, i), marks, duplicates, file) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node)
+        return [_to_python(item, (*loc, i), marks, problems, file) for i, item in enumerate(node.value)]
+    return _scalar(node, loc, problems, file)
+
+
+def _scalar(node: yaml.Node, loc: Location, problems: list[SpecIssue], file: str) -> Any:
+    try:
+        return yaml.SafeLoader(" ").construct_object(node)
+    except yaml.constructor.ConstructorError:
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        message = f"unsupported YAML tag {node.tag}"
+        problems.append(SpecIssue(file, line, column, _field(loc), message, "remove the tag"))
+        return None
 
 
 def _issue(file: str, document: _Document, loc: Location, message: str, hint: str) -> SpecIssue:
@@ -166,6 +273,7 @@ _HINTS = {
     "int_type": "write a whole number without quotes",
     "string_type": "quote the value so YAML reads it as text",
     "too_short": "add at least one entry",
+    "string_too_long": "shorten the value",
     "greater_than_equal": "raise the value",
     "less_than_equal": "lower the value",
     "bool_parsing": "write true or false",

@@ -28,6 +28,9 @@ Name = Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=40)]
 # Kubernetes resource quantities ("500m", "2Gi"), checked here so a typo fails before apply.
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$"
 Quantity = Annotated[str, Field(pattern=QUANTITY)]
+# Container and Service port names are IANA service names: at most 15 characters
+# (Kubernetes validation IsValidPortName); a longer name fails only at apply time.
+PortName = Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=15)]
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
 
@@ -84,7 +87,7 @@ class Metadata(_Model):
 
 
 class Port(_Model):
-    name: Name
+    name: PortName
     port: int = Field(ge=1, le=65535)
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
 

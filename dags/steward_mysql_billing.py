@@ -1,0 +1,6 @@
+"""Airflow DAGs of the Steward flow spec flowspecs/mysql-billing.yaml."""
+
+# Written by `python -m steward sync-dags`; edit the flow spec, not this file.
+from steward.compiler.publish import publish_dags
+
+publish_dags("mysql-billing.yaml", globals())
