@@ -135,6 +135,18 @@ def test_config_checksum_ignores_what_is_not_configuration(change: str) -> None:
     assert _checksum(OTHER_CHANGES[change]) == _checksum(lambda fields: None)
 
 
+def test_config_checksum_ignores_file_content_of_hot_reloaded_sources() -> None:
+    def hot(fields: Json) -> None:
+        fields["config"][0]["hotReload"] = True
+
+    def hot_and_changed(fields: Json) -> None:
+        hot(fields)
+        fields["config"][0]["files"].update({"app.properties": "a=2\n"})
+
+    assert _checksum(hot_and_changed) == _checksum(hot)
+    assert _checksum(hot) != _checksum(lambda fields: None)
+
+
 def test_config_checksum_is_stable_and_lands_on_the_pod_template() -> None:
     spec = flow_spec([component(**BASE_CONFIG)])
     server: Component = spec.spec.components[0]

@@ -137,12 +137,20 @@ def config_maps(spec: FlowSpec, component: Component, placement: Placement) -> l
 
 
 def config_checksum(component: Component) -> str:
-    """Digest of every configuration source a member reads: each ConfigMap and the environment.
+    """Digest of every configuration source a member reads at start: each ConfigMap and the
+    environment. It sits on the pod template, so a change to any source changes the template.
 
     A restart trigger that covers only some sources lets changes to the others go unnoticed.
+    Sources marked ``hotReload`` count only by name and mount path: the kubelet refreshes their
+    files in running pods and the application re-reads them, so their content needs no restart.
+    Secret values are not covered, only which Secret key a variable reads; see the README.
     """
+    config = [
+        source.model_dump(mode="json", exclude={"files"} if source.hot_reload else set())
+        for source in component.config
+    ]
     sources = {
-        "config": [source.model_dump(mode="json") for source in component.config],
+        "config": config,
         "env": [variable.model_dump(mode="json") for variable in component.env],
         "command": [*component.command, "--", *component.args],
     }
