@@ -66,7 +66,8 @@ def _runs_binary(pid: int, binary: str) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     # A killed child of an exited parent may linger as a zombie until something reaps it.
-    return state != "Z" and command == binary
+    # Right after exec, /proc/<pid>/cmdline can read empty for a moment: that is still ours.
+    return state != "Z" and command in (binary, "")
 
 
 def stop_all(paths: ClusterPaths, names: tuple[str, ...]) -> list[str]:
