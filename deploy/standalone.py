@@ -31,6 +31,7 @@ class Standalone:
     home: Path
     port: int
     log_server_port: int
+    extra_dag_folders: tuple[Path, ...] = ()
 
     @property
     def url(self) -> str:
@@ -60,6 +61,7 @@ class Standalone:
             "AIRFLOW_HOME": str(self.home),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(self._bundles()),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
@@ -78,6 +80,15 @@ class Standalone:
         for conn_id, conn in connections.items():
             env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
         return env
+
+    def _bundles(self) -> list[dict[str, Any]]:
+        # Each extra folder is a DAG bundle of its own; its DAG files find their flow specs in
+        # the "flowspecs" folder next to them, as the repository's dags/ does.
+        local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+        bundles: list[dict[str, Any]] = [{"name": "dags-folder", "classpath": local, "kwargs": {}}]
+        for index, folder in enumerate(self.extra_dag_folders, start=1):
+            bundles.append({"name": f"extra-{index}", "classpath": local, "kwargs": {"path": str(folder)}})
+        return bundles
 
 
 def kubernetes_connection(kubeconfig: Path) -> dict[str, Any]:
@@ -162,6 +173,20 @@ class RestClient:
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         found = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
         return {ti["task_id"]: ti["state"] for ti in found["task_instances"]}
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The task's log as text (one line per structured log event)."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        content = self.get(path).get("content", [])
+        return "\n".join(json.dumps(event) if not isinstance(event, str) else event for event in content)
+
+    def respond(self, dag_id: str, run_id: str, task_id: str, option: str) -> Any:
+        """Answer a human-in-the-loop task, such as an approval, as the admin user."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"
+        return self.patch(path, {"chosen_options": [option], "params_input": {}})
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        return self.task_states(dag_id, run_id).get(task_id)
 
     def _exists(self, path: str) -> bool:
         try:
