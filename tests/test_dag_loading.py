@@ -76,6 +76,8 @@ def test_broken_spec_is_exactly_one_import_error_and_hides_no_other_dag(
 
     assert list(bag.import_errors) == [str(specs_with_one_broken / dag_file_name(Path("kafka-broken.yaml")))]
     message = next(iter(bag.import_errors.values()))
-    assert "kafka-broken.yaml:76:19: spec.components[1].dependsOn[0]: unknown component 'controllers'" in message
+    assert (
+        "kafka-broken.yaml:76:19: spec.components[1].dependsOn[0]: unknown component 'controllers'" in message
+    )
     assert "use one of: controller, broker" in message
     assert {f"{p.stem}.{op}" for p in EXAMPLES for op in OPERATIONS} == set(bag.dags)

@@ -35,7 +35,9 @@ def core(local_cluster: LocalCluster) -> Iterator[client.CoreV1Api]:
     subprocess.run(local_cluster.kubectl_command("apply", "-f", "-"), input=manifest, text=True, check=True)
     api = config.new_client_from_config(str(local_cluster.kubeconfig))
     yield client.CoreV1Api(api)
-    subprocess.run(local_cluster.kubectl_command("delete", "namespace", NAMESPACE, "--wait=false"), check=True)
+    subprocess.run(
+        local_cluster.kubectl_command("delete", "namespace", NAMESPACE, "--wait=false"), check=True
+    )
     release_local_volumes(local_cluster, NAMESPACE)
 
 
@@ -116,9 +118,7 @@ def test_decommission_removes_workloads_and_keeps_volumes(
     assert all(c.status.phase == "Bound" for c in claims)
 
 
-def test_decommission_with_purge_removes_the_volumes(
-    airflow_api: RestClient, core: client.CoreV1Api
-) -> None:
+def test_decommission_with_purge_removes_the_volumes(airflow_api: RestClient, core: client.CoreV1Api) -> None:
     _, state, tasks = _run(airflow_api, DECOMMISSION, {"confirm": "kafka-orders", "purge_volumes": True})
 
     assert state == "success", tasks

@@ -28,8 +28,8 @@ TIMEOUT_TEMPLATE = "{{ params.ready_timeout_minutes }}"
 # Changes to the cluster are retried: server-side apply and deletes are idempotent. Waits and
 # checks are not: a wait that timed out has already waited its full time, and a failed check
 # fails the same way on every try.
-CHANGE_RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20), "retry_exponential_backoff": True}
-NO_RETRIES = {"retries": 0}
+CHANGE_RETRIES: dict[str, Any] = {"retries": 3, "retry_delay": timedelta(seconds=20), "retry_exponential_backoff": True}
+NO_RETRIES: dict[str, Any] = {"retries": 0}
 
 
 def dag_id(spec: FlowSpec, operation: Operation) -> str:
@@ -57,7 +57,12 @@ def build_dag(loaded: LoadedSpec, operation: Operation) -> DAG:
         max_active_runs=1,
         params=operation_params(spec, operation),
         render_template_as_native_obj=True,
-        tags=["steward", f"cluster:{spec.metadata.name}", f"team:{spec.metadata.team}", f"op:{operation.value}"],
+        tags=[
+            "steward",
+            f"cluster:{spec.metadata.name}",
+            f"team:{spec.metadata.team}",
+            f"op:{operation.value}",
+        ],
         default_args={"owner": spec.metadata.team},
     )
     with dag:
@@ -80,7 +85,9 @@ def _add_tasks(plan: Plan, spec: FlowSpec) -> None:
 
 
 def _apply(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperator:
-    return ApplyObjectsOperator(targets=step.targets, dry_run="{{ params.dry_run }}", **options, **CHANGE_RETRIES)
+    return ApplyObjectsOperator(
+        targets=step.targets, dry_run="{{ params.dry_run }}", **options, **CHANGE_RETRIES
+    )
 
 
 def _wait_ready(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperator:
