@@ -33,7 +33,6 @@ $(REQUIREMENTS_STAMP): requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	# Put plugins/ (the steward package) and the repository root (operators, sensors, deploy)
 	# on the venv's sys.path, as Airflow does for its plugins folder.
-	$(VENV_PY) -c 'import pathlib, sysconfig; root = pathlib.Path.cwd(); \
-	  pathlib.Path(sysconfig.get_paths()["purelib"], "steward-paths.pth").write_text(f"{root / "plugins"}\n{root}\n")'
+	printf '%s\n%s\n' "$(CURDIR)/plugins" "$(CURDIR)" > "$$($(VENV_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/steward-paths.pth"
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -7,6 +7,7 @@ The tests build on each other in file order, as the operations do on a real clus
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -59,10 +60,23 @@ def _versions(local_cluster: LocalCluster) -> dict[str, str]:
         local_cluster.kubectl_command("get", kinds, "-n", NAMESPACE, "-l", SELECTOR, "-o", "json"),
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    import json
-
     items = json.loads(listing.stdout)["items"]
     return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"] for i in items}
+
+
+def test_provision_dry_run_reports_and_writes_nothing(
+    airflow_api: RestClient, core: client.CoreV1Api
+) -> None:
+    run_id, state, tasks = _run(airflow_api, PROVISION, {"dry_run": True})
+
+    assert state == "success", tasks
+    summary = airflow_api.get(
+        f"/api/v2/dags/{PROVISION}/dagRuns/{run_id}/taskInstances/controller.apply/xcomEntries/return_value"
+    )["value"]
+    assert summary["local"]["created"] == 1
+    assert summary["local"]["dry_run"] is True
+    assert core.list_namespaced_config_map(NAMESPACE, label_selector=SELECTOR).items == []
+    assert client.AppsV1Api(core.api_client).list_namespaced_stateful_set(NAMESPACE).items == []
 
 
 def test_provision_through_rest_api_makes_every_member_ready(

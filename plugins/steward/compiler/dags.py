@@ -28,7 +28,11 @@ TIMEOUT_TEMPLATE = "{{ params.ready_timeout_minutes }}"
 # Changes to the cluster are retried: server-side apply and deletes are idempotent. Waits and
 # checks are not: a wait that timed out has already waited its full time, and a failed check
 # fails the same way on every try.
-CHANGE_RETRIES: dict[str, Any] = {"retries": 3, "retry_delay": timedelta(seconds=20), "retry_exponential_backoff": True}
+CHANGE_RETRIES: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": True,
+}
 NO_RETRIES: dict[str, Any] = {"retries": 0}
 
 
@@ -91,7 +95,13 @@ def _apply(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperator:
 
 
 def _wait_ready(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperator:
-    return MembersReadySensor(targets=step.targets, timeout_minutes=TIMEOUT_TEMPLATE, **options, **NO_RETRIES)
+    return MembersReadySensor(
+        targets=step.targets,
+        timeout_minutes=TIMEOUT_TEMPLATE,
+        dry_run="{{ params.dry_run }}",
+        **options,
+        **NO_RETRIES,
+    )
 
 
 def _delete(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperator:
