@@ -182,3 +182,19 @@ def test_restricted_namespace_rejects_a_privileged_pod(local_cluster: LocalClust
         {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
     )
     kubectl_ok(local_cluster, "apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=compliant)
+
+
+def test_two_clusters_run_side_by_side_independently(
+    local_cluster: LocalCluster, second_local_cluster: LocalCluster
+) -> None:
+    name = f"only-in-first-{secrets.token_hex(3)}"
+    kubectl_ok(local_cluster, "create", "namespace", name)
+    try:
+        assert local_cluster.server != second_local_cluster.server
+        assert kubectl(second_local_cluster, "get", "namespace", name).returncode != 0
+        for cluster in (local_cluster, second_local_cluster):
+            nodes = kubectl_json(cluster, "get", "nodes")["items"]
+            assert len(nodes) == 6
+            assert all(condition(node, "Ready") == "True" for node in nodes)
+    finally:
+        kubectl_ok(local_cluster, "delete", "namespace", name, "--wait=false")
