@@ -71,7 +71,7 @@ def run_demo() -> int:
     print(f"== 3/4 trigger {DAG_ID} through the REST API and wait", flush=True)
     run_id = client.trigger(DAG_ID, {"dry_run": False})
     state = client.wait_for_run(DAG_ID, run_id)
-    for task_id, task_state in sorted(client.task_states(DAG_ID, run_id).items()):
+    for task_id, task_state in client.task_states(DAG_ID, run_id).items():
         print(f"   {task_id:40} {task_state}")
     print(f"   run {run_id}: {state}")
 

@@ -171,8 +171,10 @@ class RestClient:
         return str(self.get(path)["state"])
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        found = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
-        return {ti["task_id"]: ti["state"] for ti in found["task_instances"]}
+        """Task id to state, in the order the tasks started (not started ones last)."""
+        found = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        found.sort(key=lambda ti: (ti["start_date"] is None, ti["start_date"] or "", ti["task_id"]))
+        return {ti["task_id"]: ti["state"] for ti in found}
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
         """The task's log as text (one line per structured log event)."""
