@@ -51,6 +51,9 @@ EXPECTED = {
         "dependency cycle first -> second -> first",
         "remove one dependsOn",
     ),
+    "bad-health-check-schedule.yaml": Expected(
+        17, "spec.healthCheck.schedule", "'every ten minutes' is not a cron expression", "write five fields"
+    ),
     "unknown-restart-role.yaml": Expected(
         16, "spec.components[0].restartOrder[1]", "unknown role 'leeder'", "use one of: leader, follower"
     ),

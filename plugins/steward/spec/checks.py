@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from croniter import croniter
+
 from steward.spec.model import Component, ComponentKind, FlowSpec
 
 Problem = tuple[tuple[str | int, ...], str, str]
@@ -26,6 +28,7 @@ def check_references(spec: FlowSpec) -> list[Problem]:
         problems += _object_name_length(spec, component, at)
     problems += _dependency_cycles(spec)
     problems += _placements(spec)
+    problems += _health_check_schedule(spec)
     return problems
 
 
@@ -131,3 +134,11 @@ def _dependency_cycles(spec: FlowSpec) -> Iterator[Problem]:
 def _placements(spec: FlowSpec) -> Iterator[Problem]:
     if sum(p.share for p in spec.spec.placements) == 0:
         yield ("spec", "placements"), "every placement has share 0", "give one placement a share above 0"
+
+
+def _health_check_schedule(spec: FlowSpec) -> Iterator[Problem]:
+    schedule = spec.spec.health_check.schedule
+    if not croniter.is_valid(schedule):
+        message = f"'{schedule}' is not a cron expression"
+        hint = "write five fields: minute hour day-of-month month day-of-week, e.g. '*/10 * * * *'"
+        yield ("spec", "healthCheck", "schedule"), message, hint
