@@ -4,6 +4,8 @@ is one import error of its own that names file, line, field and fix (scenario S6
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,15 @@ def test_broken_spec_is_exactly_one_import_error_and_hides_no_other_dag(
     )
     assert "use one of: controller, broker" in message
     assert {f"{p.stem}.{op}" for p in EXAMPLES for op in OPERATIONS} == set(bag.dags)
+
+
+def test_parsing_dag_files_imports_no_kubernetes_client() -> None:
+    # Parsing must stay cheap and offline: the client libraries load only inside tasks.
+    probe = (
+        "import sys; from airflow.dag_processing.dagbag import DagBag; "
+        f"bag = DagBag(dag_folder={str(REPO / 'dags')!r}); "
+        "print(len(bag.dags), sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('kubernetes', 'kubernetes_asyncio') or m.startswith('steward.cluster')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == f"{2 * len(EXAMPLES)} []"
