@@ -95,3 +95,41 @@ def test_parsing_dag_files_imports_no_kubernetes_client() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == f"{2 * len(EXAMPLES)} []"
+
+
+@pytest.fixture
+def fifty_specs_two_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Scenario S6: 48 good specs, one with a YAML syntax error, one naming an unknown component."""
+    specs, dags = tmp_path / "flowspecs", tmp_path / "dags"
+    specs.mkdir()
+    dags.mkdir()
+    kafka = (REPO / "flowspecs/kafka-orders.yaml").read_text()
+    for number in range(48):
+        (specs / f"kafka-{number:02}.yaml").write_text(
+            kafka.replace("name: kafka-orders\n", f"name: kafka-{number:02}\n", 1)
+        )
+    (specs / "kafka-syntax.yaml").write_text(kafka.replace('version: "4.1.1"', 'version: "4.1.1', 1))
+    unknown = kafka.replace("name: kafka-orders\n", "name: kafka-unknown\n", 1)
+    (specs / "kafka-unknown.yaml").write_text(
+        unknown.replace("dependsOn: [controller]", "dependsOn: [zookeeper]")
+    )
+    sync_dag_files(dags, discover_specs(specs))
+    monkeypatch.setenv(FLOWSPECS_ENV, str(specs))
+    return dags
+
+
+def test_fifty_specs_with_two_broken_load_48_and_show_each_broken_one_as_its_own_error(
+    fifty_specs_two_broken: Path,
+) -> None:
+    bag = _dag_bag(fifty_specs_two_broken)
+
+    assert len(bag.dags) == 48 * len(OPERATIONS)
+    errors = {Path(path).name: message for path, message in bag.import_errors.items()}
+    assert sorted(errors) == ["steward_kafka_syntax.py", "steward_kafka_unknown.py"]
+    assert (
+        "kafka-syntax.yaml:29:18: spec.components[0]: YAML syntax error" in errors["steward_kafka_syntax.py"]
+    )
+    assert (
+        "kafka-unknown.yaml:76:19: spec.components[1].dependsOn[0]: unknown component 'zookeeper'; "
+        "use one of: controller, broker" in errors["steward_kafka_unknown.py"]
+    )
