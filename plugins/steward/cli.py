@@ -114,6 +114,7 @@ def _spec_paths(arguments: Sequence[str]) -> list[Path] | None:
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
+            _warn_nested_specs(path)
             paths += discover_specs(path)
         elif path.is_file():
             paths.append(path)
@@ -301,7 +302,12 @@ def _sync_dags(args: argparse.Namespace) -> int:
 
     # Every spec file gets its DAG file, valid or not: a broken spec must show up in
     # Airflow as the import error of its own file.
-    written, removed = sync_dag_files(dags, discover_specs(specs))
+    _warn_nested_specs(specs)
+    try:
+        written, removed = sync_dag_files(dags, discover_specs(specs))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
     for name in written:
         print(f"wrote {dags / name}")
     for name in removed:
@@ -310,6 +316,12 @@ def _sync_dags(args: argparse.Namespace) -> int:
 
 
 # shared -----------------------------------------------------------------------------------------
+
+
+def _warn_nested_specs(folder: Path) -> None:
+    """Flow specs are read from the folder itself only; say so about files in subfolders."""
+    for nested in sorted(folder.glob("*/**/*.y*ml")):
+        print(f"warning: {nested} is in a subfolder and is ignored; move it into {folder}", file=sys.stderr)
 
 
 def _load(argument: str) -> LoadedSpec | int:

@@ -36,7 +36,20 @@ def dag_file_text(spec_path: Path) -> str:
 
 
 def expected_dag_files(spec_paths: list[Path]) -> dict[str, str]:
-    return {dag_file_name(path): dag_file_text(path) for path in spec_paths}
+    """DAG file name to content, one per spec.
+
+    :raises ValueError: when two specs would share one DAG file (``kafka.yaml`` and
+        ``kafka.yml``, or names that differ only in '-' and '_')
+    """
+    files: dict[str, str] = {}
+    for path in spec_paths:
+        name = dag_file_name(path)
+        if name in files:
+            raise ValueError(
+                f"{path} and another flow spec would both be compiled into dags/{name}; rename one"
+            )
+        files[name] = dag_file_text(path)
+    return files
 
 
 def sync_dag_files(dags_dir: Path, spec_paths: list[Path]) -> tuple[list[str], list[str]]:

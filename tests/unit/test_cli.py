@@ -94,20 +94,21 @@ def test_validate_of_a_folder_without_specs_is_a_usage_error(
     assert "no flow spec files" in err[0]
 
 
-def test_validate_reports_a_second_spec_declaring_the_same_cluster_name(
+def test_validate_rejects_a_spec_whose_name_differs_from_its_file_name(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    (tmp_path / "a-orders.yaml").write_text(KAFKA.read_text())
-    (tmp_path / "b-orders-copy.yaml").write_text(KAFKA.read_text())
+    # Names follow file names, so two spec files can never compile into the same DAG ids.
+    (tmp_path / "kafka-orders.yaml").write_text(KAFKA.read_text())
+    (tmp_path / "kafka-orders-copy.yaml").write_text(KAFKA.read_text())
 
     status, out, err = _run(capsys, "validate", str(tmp_path))
 
     assert status == 1
-    assert out == [f"ok {tmp_path / 'a-orders.yaml'}"]
+    assert out == [f"ok {tmp_path / 'kafka-orders.yaml'}"]
     assert err == [
-        f"{tmp_path / 'b-orders-copy.yaml'}:8:3: metadata.name: data cluster 'kafka-orders' is already "
-        f"declared in {tmp_path / 'a-orders.yaml'}; their DAG ids would collide; "
-        "give each flow spec its own metadata.name"
+        f"{tmp_path / 'kafka-orders-copy.yaml'}:8:3: metadata.name: name 'kafka-orders' differs from the "
+        "file name 'kafka-orders-copy'; rename the file to kafka-orders.yaml or set "
+        "metadata.name: kafka-orders-copy"
     ]
 
 

@@ -55,11 +55,15 @@ def load_spec(path: Path | str) -> LoadedSpec:
     except UnicodeDecodeError as exc:
         message = f"the file is not UTF-8 text (byte {exc.start}: {exc.reason})"
         raise SpecError([SpecIssue(shown, None, None, "", message, "save the file as UTF-8")]) from None
-    return LoadedSpec(path=path, spec=parse_spec(text, shown))
+    return LoadedSpec(path=path, spec=parse_spec(text, shown, expected_name=path.stem))
 
 
-def parse_spec(text: str, file: str) -> FlowSpec:
-    """Validate flow spec text; ``file`` is only used in messages."""
+def parse_spec(text: str, file: str, expected_name: str | None = None) -> FlowSpec:
+    """Validate flow spec text; ``file`` is only used in messages.
+
+    :param expected_name: the ``metadata.name`` the spec must declare; files pass their stem,
+        so two spec files can never compile into the same DAG ids
+    """
     document = _compose(text, file)
     if not isinstance(document.data, dict):
         raise SpecError([_issue(file, document, (), "the document is not a mapping", _START_HINT)])
@@ -71,6 +75,11 @@ def parse_spec(text: str, file: str) -> FlowSpec:
     except ValidationError as exc:
         raise SpecError([_issue_from_pydantic(file, document, error) for error in exc.errors()]) from None
     problems = [_issue(file, document, loc, message, hint) for loc, message, hint in check_references(spec)]
+    # Checked once the content is valid: the fix may be renaming the file instead.
+    if not problems and expected_name is not None and spec.metadata.name != expected_name:
+        message = f"name '{spec.metadata.name}' differs from the file name '{expected_name}'"
+        hint = f"rename the file to {spec.metadata.name}.yaml or set metadata.name: {expected_name}"
+        problems.append(_issue(file, document, ("metadata", "name"), message, hint))
     if problems:
         raise SpecError(problems)
     return spec
