@@ -97,7 +97,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("action", choices=["run", "stop"], nargs="?", default="run")
     arguments = parser.parse_args()
-    return run_demo() if arguments.action == "run" else stop_all()
+    try:
+        return run_demo() if arguments.action == "run" else stop_all()
+    except (standalone.StandaloneError, TimeoutError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -68,6 +69,7 @@ class Standalone:
             # Two cores: a few worker processes are plenty and leave room for the control plane.
             "AIRFLOW__CORE__PARALLELISM": "8",
             "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_server_port),
@@ -96,14 +98,43 @@ def kubernetes_connection(kubeconfig: Path) -> dict[str, Any]:
     return {"conn_type": "kubernetes", "extra": {"kube_config_path": str(kubeconfig)}}
 
 
+class StandaloneError(RuntimeError):
+    """Airflow standalone cannot be started here; the message says why and what to do."""
+
+
 def start(instance: Standalone, connections: dict[str, dict[str, Any]], timeout: float = 240) -> None:
-    """Start standalone in the background unless it already answers; wait until healthy."""
-    if _healthy(instance):
-        log.info("Airflow already running at %s", instance.url)
-        return
+    """Start standalone in the background unless this home's instance already runs; wait until healthy.
+
+    :raises StandaloneError: when another instance of this home or another program holds a port
+    """
+    running = _running_group(instance)
+    if running is not None:
+        if _healthy(instance):
+            log.info("Airflow already running at %s", instance.url)
+            return
+        raise StandaloneError(
+            f"Airflow of {instance.home} already runs (process group {running}) but does not answer at "
+            f"{instance.url}; stop it first (make stop) or see {instance.log_file}"
+        )
+    for port in (instance.port, instance.log_server_port, instance.log_server_port + 1):
+        if _port_in_use(port):
+            raise StandaloneError(
+                f"port {port} on 127.0.0.1 is in use by another program; free it, or pick other ports "
+                "with STEWARD_AIRFLOW_PORT"
+            )
+    process = _launch(instance, connections)
+    _wait(lambda: process.poll() is not None or _healthy(instance), timeout, f"Airflow API at {instance.url}")
+    if process.poll() is not None:
+        instance.pid_file.unlink(missing_ok=True)
+        tail = "\n".join(instance.log_file.read_text(errors="replace").splitlines()[-15:])
+        raise StandaloneError(f"airflow standalone exited with status {process.returncode}:\n{tail}")
+
+
+def _launch(instance: Standalone, connections: dict[str, dict[str, Any]]) -> subprocess.Popen[bytes]:
     instance.home.mkdir(parents=True, exist_ok=True)
     if not instance.password_file.exists():
         instance.password_file.write_text(json.dumps({"admin": secrets.token_urlsafe(12)}))
+    instance.password_file.chmod(0o600)
     with instance.log_file.open("ab") as output:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "airflow"), "standalone"],
@@ -114,7 +145,24 @@ def start(instance: Standalone, connections: dict[str, dict[str, Any]], timeout:
             start_new_session=True,
         )
     instance.pid_file.write_text(str(process.pid))
-    _wait(lambda: _healthy(instance), timeout, f"Airflow API at {instance.url} (log: {instance.log_file})")
+    return process
+
+
+def _running_group(instance: Standalone) -> int | None:
+    """The process group of this home's standalone, if it still runs."""
+    if not instance.pid_file.exists():
+        return None
+    pid = int(instance.pid_file.read_text())
+    try:
+        os.killpg(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def stop(instance: Standalone) -> bool:
