@@ -54,6 +54,14 @@ EXPECTED = {
     "bad-health-check-schedule.yaml": Expected(
         17, "spec.healthCheck.schedule", "'every ten minutes' is not a cron expression", "write five fields"
     ),
+    "placements-share-a-namespace.yaml": Expected(
+        23, "spec.placements[1].namespace", "already used by placement 'local'", "use another namespace"
+    ),
+    "reserved-label.yaml": Expected(
+        7, "metadata.labels.app.kubernetes.io/name", "is set by Steward itself", "a label prefix of your own"
+    ),
+    "duplicate-env.yaml": Expected(14, "spec.components[0].env[1].name", "'HEAP' is set twice", "keep one"),
+    "bad-label-value.yaml": Expected(7, "metadata.labels.tier", "'gold plated'", "at most 63 letters"),
     "unknown-restart-role.yaml": Expected(
         16, "spec.components[0].restartOrder[1]", "unknown role 'leeder'", "use one of: leader, follower"
     ),

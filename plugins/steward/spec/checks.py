@@ -26,9 +26,11 @@ def check_references(spec: FlowSpec) -> list[Problem]:
         problems += _kind_rules(component, at)
         problems += _probe_ports(component, at)
         problems += _object_name_length(spec, component, at)
+        problems += _environment(component, at)
     problems += _dependency_cycles(spec)
     problems += _placements(spec)
     problems += _health_check_schedule(spec)
+    problems += _labels(spec)
     return problems
 
 
@@ -134,6 +136,33 @@ def _dependency_cycles(spec: FlowSpec) -> Iterator[Problem]:
 def _placements(spec: FlowSpec) -> Iterator[Problem]:
     if sum(p.share for p in spec.spec.placements) == 0:
         yield ("spec", "placements"), "every placement has share 0", "give one placement a share above 0"
+    # Objects are named after the cluster and component only, so two placements in one
+    # namespace of one Kubernetes cluster would overwrite each other's objects.
+    seen: dict[tuple[str, str], str] = {}
+    for index, placement in enumerate(spec.spec.placements):
+        where = (placement.connection, placement.namespace)
+        if where in seen:
+            message = f"namespace '{placement.namespace}' on connection '{placement.connection}' is "
+            message += f"already used by placement '{seen[where]}'"
+            yield ("spec", "placements", index, "namespace"), message, "use another namespace or connection"
+        seen.setdefault(where, placement.name)
+
+
+def _labels(spec: FlowSpec) -> Iterator[Problem]:
+    # Steward sets these itself and selects objects by them; a spec must not redefine them.
+    for key in spec.metadata.labels:
+        if key.startswith(("steward.dev/", "app.kubernetes.io/")):
+            message = f"label '{key}' is set by Steward itself"
+            yield ("metadata", "labels", key), message, "remove it or use a label prefix of your own"
+
+
+def _environment(component: Component, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for index, variable in enumerate(component.env):
+        if variable.name in seen:
+            message = f"environment variable '{variable.name}' is set twice"
+            yield (*at, "env", index, "name"), message, "keep one entry per name"
+        seen.add(variable.name)
 
 
 def _health_check_schedule(spec: FlowSpec) -> Iterator[Problem]:

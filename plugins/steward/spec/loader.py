@@ -270,7 +270,30 @@ def _issue_from_pydantic(file: str, document: _Document, error: Any) -> SpecIssu
         return _issue(file, document, loc, f"required field '{loc[-1]}' is missing", "add it")
     shown = _shorten(error.get("input"))
     message = f"{error['msg']} (value {shown})"
-    return _issue(file, document, loc, message, _HINTS.get(kind, "correct the value"))
+    hint = _pattern_hint(loc) if kind == "string_pattern_mismatch" else None
+    return _issue(file, document, loc, message, hint or _HINTS.get(kind, "correct the value"))
+
+
+_PATTERN_HINTS = {
+    "labels": "label keys and values are at most 63 letters, digits, '-', '_' or '.', starting and "
+    "ending with a letter or digit; keys may have a DNS prefix such as example.com/",
+    "email": "write an email address such as oncall@example.com",
+    "image": "write the image without its tag, such as docker.io/apache/kafka; the tag goes in version",
+    "version": "write the image tag only, such as 4.1.1",
+    "mountPath": "write an absolute path starting with /",
+    "path": "write an absolute path starting with /",
+}
+_QUANTITY_FIELDS = ("size", "cpu", "memory")
+
+
+def _pattern_hint(loc: Location) -> str | None:
+    named = [part for part in loc if isinstance(part, str)]
+    for part in reversed(named):
+        if part in _QUANTITY_FIELDS:
+            return "write a Kubernetes quantity such as 500m, 2 or 10Gi"
+        if part in _PATTERN_HINTS:
+            return _PATTERN_HINTS[part]
+    return None
 
 
 _HINTS = {

@@ -32,6 +32,13 @@ Quantity = Annotated[str, Field(pattern=QUANTITY)]
 # (Kubernetes validation IsValidPortName); a longer name fails only at apply time.
 PortName = Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=15)]
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+# Kubernetes label syntax (apimachinery validation): an optional DNS-subdomain prefix and a
+# name of at most 63 characters; values of at most 63 characters, possibly empty.
+LabelKey = Annotated[
+    str,
+    Field(pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"),
+]
+LabelValue = Annotated[str, Field(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")]
 CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
 
 
@@ -83,7 +90,9 @@ class Metadata(_Model):
     name: Name = Field(description="Name of the data cluster; part of every DAG id and object name.")
     team: Name = Field(description="Owning team; becomes a DAG tag and the DAG owner.")
     description: str = Field(default="", description="Markdown shown as the documentation of each DAG.")
-    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels for every object.")
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict, description="Extra labels for every object."
+    )
 
 
 class Port(_Model):
