@@ -46,9 +46,12 @@ def test_example_dags_have_tags_docs_and_a_trigger_form() -> None:
     assert {"steward", "cluster:kafka-orders", "team:data-platform", "op:provision"} <= set(dag.tags)
     assert "Kafka cluster behind the **orders** topics" in dag.doc_md
     assert dag.params.get_param("ready_timeout_minutes").schema["type"] == "integer"
+    assert dag.get_task("release-lock").is_teardown
+    assert dag.get_task("release-lock").upstream_task_ids == {"acquire-lock", "broker.wait-ready"}
     decommission = bag.dags["kafka-orders.decommission"]
     assert "kafka-orders" in decommission.params.get_param("confirm").description
-    assert [t.task_id for t in dag.topological_sort()][:3] == [
+    assert [t.task_id for t in dag.topological_sort()][:4] == [
+        "acquire-lock",
         "apply-config",
         "apply-services",
         "apply-disruption-budgets",

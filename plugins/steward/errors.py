@@ -8,6 +8,8 @@ The type says whether trying again can help; the operator boundary maps it to Ai
     │   ├── SpecError           a flow spec is invalid (carries every SpecIssue found)
     │   ├── ConfirmationError   a destructive operation was not confirmed
     │   ├── PolicyViolation     going on would break a policy (for example quorum)
+    │   ├── ClusterBusy         another operation holds the data cluster's lock
+    │   ├── ParameterError      a run was started with parameters the operation does not have
     │   └── ClusterRequestRejected  the Kubernetes API refused a request as invalid or forbidden
     │       ├── NamespaceNotFound   the placement's namespace does not exist
     │       └── FieldConflict       another field manager owns fields Steward applies
@@ -80,6 +82,14 @@ class ConfirmationError(PermanentError):
 
 class PolicyViolation(PermanentError):
     """Proceeding would break a policy of the data cluster, such as its disruption budget."""
+
+
+class ClusterBusy(PermanentError):
+    """Another operation on the same data cluster is running; one runs at a time."""
+
+
+class ParameterError(PermanentError):
+    """A run's configuration names parameters the operation does not declare (likely typos)."""
 
 
 class ClusterRequestRejected(PermanentError):

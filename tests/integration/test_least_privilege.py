@@ -19,6 +19,7 @@ from kubernetes import client
 from steward.cluster.api import ClusterApi
 from steward.cluster.apply import Outcome, apply_manifests
 from steward.cluster.delete import delete_claims, delete_objects
+from steward.cluster.lock import acquire_lock, release_lock
 from steward.cluster.members import WaitGoal
 from steward.cluster.waits import check_members
 from steward.plan.operations import build_plan
@@ -96,6 +97,7 @@ def test_provision_and_purging_decommission_need_only_the_operator_role(
         m for s in provision.steps if s.kind is StepKind.APPLY for t in s.targets for m in t.manifests
     ]
 
+    assert acquire_lock(api, namespace, "kafka-orders", RUN) == "acquired"
     created = apply_manifests(api, manifests, run=RUN)
     _wait(operator_client, provision, StepKind.WAIT_READY, WaitGoal.READY)
     again = apply_manifests(api, manifests, run=RUN)
@@ -106,6 +108,7 @@ def test_provision_and_purging_decommission_need_only_the_operator_role(
                 delete_objects(api, target.objects, namespace=namespace, run=RUN)
     _wait(operator_client, decommission, StepKind.WAIT_DELETED, WaitGoal.GONE)
     purged = delete_claims(api, namespace, "steward.dev/cluster=kafka-orders", run=RUN)
+    assert release_lock(api, namespace, "kafka-orders", RUN) is True
 
     assert {a.outcome for a in created.objects} == {Outcome.CREATED}
     assert {a.outcome for a in again.objects} == {Outcome.UNCHANGED}

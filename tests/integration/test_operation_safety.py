@@ -77,6 +77,38 @@ def test_waiting_for_members_holds_no_worker_slot(airflow_api: RestClient, core:
     assert airflow_api.task_state(dag_id, run_id, "server.wait-ready") == "deferred"
 
 
+def test_a_second_operation_on_a_busy_cluster_stops_and_leaves_the_first_alone(
+    airflow_api: RestClient, core: client.CoreV1Api
+) -> None:
+    # stuck-ensemble.provision from the test above is still waiting for its members.
+    dag_id = "stuck-ensemble.decommission"
+    run_id = _start(airflow_api, dag_id, {"confirm": "stuck-ensemble"})
+
+    assert airflow_api.wait_for_run(dag_id, run_id) == "failed"
+    tasks = airflow_api.task_states(dag_id, run_id)
+    assert tasks["acquire-lock"] == "failed"
+    assert tasks["check-confirmation"] == "upstream_failed"
+    assert "data cluster stuck-ensemble is busy: run stuck-ensemble.provision/" in airflow_api.task_log(
+        dag_id, run_id, "acquire-lock"
+    )
+    assert len(core.list_namespaced_pod("stuck-ensemble", label_selector="steward.dev/cluster").items) == 3
+
+
+def test_a_misspelled_parameter_stops_the_run_before_anything_changes(
+    airflow_api: RestClient, core: client.CoreV1Api
+) -> None:
+    dag_id = "zookeeper-sessions.provision"
+    run_id = _start(airflow_api, dag_id, {"dryrun": True})
+
+    assert airflow_api.wait_for_run(dag_id, run_id) == "failed"
+    assert airflow_api.task_state(dag_id, run_id, "apply-config") == "upstream_failed"
+    assert "unknown parameter(s) dryrun" in airflow_api.task_log(dag_id, run_id, "acquire-lock")
+    assert (
+        core.list_namespaced_config_map("zookeeper-sessions", label_selector="steward.dev/cluster").items
+        == []
+    )
+
+
 def test_provision_timeout_names_each_member_not_ready_and_why(
     airflow_api: RestClient, core: client.CoreV1Api
 ) -> None:
@@ -93,6 +125,8 @@ def test_provision_timeout_names_each_member_not_ready_and_why(
         assert f"stuck-ensemble-server-{ordinal}" in log
     assert "Unschedulable" in log
     assert "persistent volumes" in log  # the scheduler's own reason, carried into the message
+    # The lock is given back by the teardown even though the run failed.
+    assert airflow_api.task_state(dag_id, run_id, "release-lock") == "success"
 
 
 def test_decommission_waits_for_approval_and_rejection_removes_nothing(

@@ -148,20 +148,22 @@ def test_plan_text_lists_steps_in_order_with_targets(capsys: pytest.CaptureFixtu
     status, out, _ = _run(capsys, "plan", str(KAFKA), "--operation", "provision")
 
     assert status == 0
-    assert out[0] == "provision of data cluster kafka-orders: 7 steps"
+    assert out[0] == "provision of data cluster kafka-orders: 9 steps"
     numbered = [line for line in out if line[:1].isdigit()]
     assert numbered == [
-        "1. apply-config (apply)",
-        "2. apply-services (apply)",
-        "3. apply-disruption-budgets (apply)",
-        "4. controller.apply (apply)",
-        "5. controller.wait-ready (wait-ready)",
-        "6. broker.apply (apply)",
-        "7. broker.wait-ready (wait-ready)",
+        "1. acquire-lock (acquire-lock)",
+        "2. apply-config (apply)",
+        "3. apply-services (apply)",
+        "4. apply-disruption-budgets (apply)",
+        "5. controller.apply (apply)",
+        "6. controller.wait-ready (wait-ready)",
+        "7. broker.apply (apply)",
+        "8. broker.wait-ready (wait-ready)",
+        "9. release-lock (release-lock)",
     ]
-    broker_apply = out.index("6. broker.apply (apply)")
+    broker_apply = out.index("7. broker.apply (apply)")
     assert out[broker_apply : broker_apply + 6] == [
-        "6. broker.apply (apply)",
+        "7. broker.apply (apply)",
         "   Apply the StatefulSet of broker",
         "   after: apply-disruption-budgets, controller.wait-ready",
         "   placement local: namespace kafka-orders, connection steward_local",
@@ -177,7 +179,7 @@ def test_plan_json_is_the_plan_as_data(capsys: pytest.CaptureFixture[str]) -> No
     plan = json.loads("\n".join(out))
     assert status == 0
     assert (plan["cluster"], plan["operation"]) == ("kafka-orders", "decommission")
-    assert plan["steps"][-1]["id"] == "delete-volumes"
+    assert [step["id"] for step in plan["steps"][-2:]] == ["delete-volumes", "release-lock"]
 
 
 def test_plan_of_an_invalid_spec_exits_1_with_its_problems(capsys: pytest.CaptureFixture[str]) -> None:

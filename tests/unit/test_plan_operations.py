@@ -44,6 +44,7 @@ def test_provision_applies_a_component_only_after_its_dependencies_are_ready() -
 
     ids = [step.id for step in plan.steps]
     assert ids == [
+        "acquire-lock",
         "apply-config",
         "apply-services",
         "apply-disruption-budgets",
@@ -51,6 +52,7 @@ def test_provision_applies_a_component_only_after_its_dependencies_are_ready() -
         "primary.wait-ready",
         "replica.apply",
         "replica.wait-ready",
+        "release-lock",
     ]
     assert plan.step("replica.apply").after == ("apply-disruption-budgets", "primary.wait-ready")
 
@@ -63,12 +65,30 @@ def test_decommission_deletes_dependents_first_and_volumes_last() -> None:
     deletes = [step.id for step in plan.steps if step.kind is StepKind.DELETE]
     assert deletes == ["replica.delete", "primary.delete", "delete-supporting-objects"]
     assert plan.step("primary.delete").after == ("check-confirmation", "replica.wait-deleted")
-    assert plan.steps[-1].kind is StepKind.DELETE_VOLUMES
+    assert plan.steps[-2].kind is StepKind.DELETE_VOLUMES
+
+
+@pytest.mark.parametrize("operation", [Operation.PROVISION, Operation.DECOMMISSION])
+def test_every_operation_takes_the_lock_first_and_gives_it_back_after_every_last_step(
+    operation: Operation,
+) -> None:
+    spec = flow_spec([component("a"), component("b")])  # two components with no dependency
+
+    plan = build_plan(spec, operation)
+
+    first, last = plan.steps[0], plan.steps[-1]
+    assert (first.kind, last.kind) == (StepKind.ACQUIRE_LOCK, StepKind.RELEASE_LOCK)
+    assert [s.id for s in plan.steps if not s.after] == ["acquire-lock"]
+    awaited = {upstream for step in plan.steps for upstream in step.after}
+    assert [s.id for s in plan.steps if s.id not in awaited] == ["release-lock"]
+    assert [(t.placement, t.namespace) for t in first.targets] == [
+        (p.name, p.namespace) for p in spec.spec.placements
+    ]
 
 
 def test_plan_to_dict_is_plain_json_data() -> None:
     plan = build_plan(flow_spec(), Operation.PROVISION).to_dict()
 
     assert plan["operation"] == "provision"
-    assert plan["steps"][0]["kind"] == "apply"
-    assert isinstance(plan["steps"][0]["targets"], list)
+    assert plan["steps"][1]["kind"] == "apply"
+    assert isinstance(plan["steps"][1]["targets"], list)

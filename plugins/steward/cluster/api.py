@@ -108,6 +108,10 @@ class ClusterApi:
     def create(self, path: str, body: Json, *, action: str) -> Json:
         return self._request("POST", path, action=action, body=body) or {}
 
+    def replace(self, path: str, body: Json, *, action: str) -> Json:
+        """PUT ``body``; its metadata.resourceVersion makes the write fail if the object moved on."""
+        return self._request("PUT", path, action=action, body=body) or {}
+
     def delete(self, path: str, *, action: str, propagation_policy: str = "") -> Json | None:
         """Delete the object at ``path``; None when it was already gone."""
         body = {"propagationPolicy": propagation_policy} if propagation_policy else None

@@ -16,6 +16,7 @@ from airflow.sdk import DAG, BaseOperator, TaskGroup
 from operators.apply import ApplyObjectsOperator
 from operators.confirm import CheckConfirmationOperator
 from operators.delete import DeleteObjectsOperator, DeleteVolumesOperator
+from operators.lock import AcquireLockOperator, ReleaseLockOperator
 from sensors.members import MembersGoneSensor, MembersReadySensor
 from steward.compiler.params import operation_params
 from steward.plan.operations import SUPPORTED_OPERATIONS, build_plan
@@ -86,6 +87,10 @@ def _add_tasks(plan: Plan, spec: FlowSpec) -> None:
         tasks[step.id] = TASK_BUILDERS[step.kind](step, spec, options)
         for upstream in step.after:
             tasks[upstream] >> tasks[step.id]
+        if step.kind is StepKind.RELEASE_LOCK:
+            # A teardown runs once the steps before it are done, failed or not, as long as
+            # the lock was taken; a run that found the cluster busy gives back nothing.
+            tasks[step.id].as_teardown(setups=tasks["acquire-lock"])
 
 
 def _apply(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperator:
@@ -138,7 +143,17 @@ def _approve(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperato
     )
 
 
+def _acquire_lock(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperator:
+    return AcquireLockOperator(cluster=spec.metadata.name, targets=step.targets, **options, **CHANGE_RETRIES)
+
+
+def _release_lock(step: Step, spec: FlowSpec, options: dict[str, Any]) -> BaseOperator:
+    return ReleaseLockOperator(cluster=spec.metadata.name, targets=step.targets, **options, **CHANGE_RETRIES)
+
+
 TASK_BUILDERS: dict[StepKind, TaskBuilder] = {
+    StepKind.ACQUIRE_LOCK: _acquire_lock,
+    StepKind.RELEASE_LOCK: _release_lock,
     StepKind.APPLY: _apply,
     StepKind.WAIT_READY: _wait_ready,
     StepKind.DELETE: _delete,

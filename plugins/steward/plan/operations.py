@@ -22,7 +22,29 @@ def build_plan(spec: FlowSpec, operation: Operation) -> Plan:
     if operation not in builders:
         supported = ", ".join(op.value for op in SUPPORTED_OPERATIONS)
         raise ValueError(f"operation '{operation.value}' has no plan yet; supported: {supported}")
-    return Plan(cluster=spec.metadata.name, operation=operation, steps=tuple(builders[operation](spec)))
+    steps = builders[operation](spec)
+    return Plan(cluster=spec.metadata.name, operation=operation, steps=tuple(_locked(spec, steps)))
+
+
+def _locked(spec: FlowSpec, steps: list[Step]) -> list[Step]:
+    """Wrap an operation's steps in taking and giving back the data cluster's lock.
+
+    Every step that waited for nothing now waits for the lock; giving it back waits for every
+    step nothing else waits for, and runs even when they fail (a teardown task in Airflow).
+    """
+    places = tuple(Target(p.name, p.connection, p.namespace) for p in spec.spec.placements)
+    acquire = Step("acquire-lock", StepKind.ACQUIRE_LOCK, "Take the data cluster's lock", targets=places)
+    awaited = {upstream for step in steps for upstream in step.after}
+    leaves = tuple(step.id for step in steps if step.id not in awaited)
+    release = Step(
+        "release-lock",
+        StepKind.RELEASE_LOCK,
+        "Give the lock back, also after a failure",
+        leaves,
+        targets=places,
+    )
+    started = [Step(**{**step.__dict__, "after": step.after or ("acquire-lock",)}) for step in steps]
+    return [acquire, *started, release]
 
 
 def dependency_order(spec: FlowSpec) -> list[Component]:

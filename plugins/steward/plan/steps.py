@@ -20,6 +20,8 @@ Manifest = dict[str, Any]
 class StepKind(StrEnum):
     """What a step does; the compiler keeps one task builder per kind."""
 
+    ACQUIRE_LOCK = "acquire-lock"
+    RELEASE_LOCK = "release-lock"
     CHECK_CONFIRMATION = "check-confirmation"
     APPROVE = "approve"
     APPLY = "apply"
