@@ -46,7 +46,8 @@ class AcquireLockOperator(BaseOperator):
         dag_run = context["dag_run"]
         taken: list[tuple[ClusterApi, str]] = []
         with steward_outcome():
-            check_run_parameters(dag_run.conf or {}, list(context["params"]))
+            # context["params"] already holds the conf merged in; the DAG's own are the declared ones.
+            check_run_parameters(dag_run.conf or {}, list(context["dag"].params.keys()))
             try:
                 for target in self.targets:
                     api = ClusterApi(kubernetes_client(target.connection), connection=target.connection)

@@ -325,7 +325,7 @@ def test_apply_operator_fails_without_retry_when_the_namespace_is_missing(
 
     from operators.apply import ApplyObjectsOperator
 
-    step = plans[Operation.PROVISION].steps[0]
+    step = plans[Operation.PROVISION].step("apply-config")
     elsewhere = [
         replace(t, namespace="no-such-namespace", manifests=retargeted(t, "no-such-namespace"))
         for t in step.targets
