@@ -6,13 +6,17 @@ VENV := .venv
 VENV_PY := $(VENV)/bin/python
 REQUIREMENTS_STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-16)
 
-.PHONY: demo stop test lint unit venv
+.PHONY: demo stop clean test lint unit venv
 
 demo: venv
 	$(VENV_PY) -m deploy.demo run
 
 stop: venv
 	$(VENV_PY) -m deploy.demo stop
+
+# Stop the demo and forget its state: the local cluster (etcd data, volumes) and Airflow's home.
+clean: venv
+	$(VENV_PY) -m deploy.demo clean
 
 test: venv lint
 	$(VENV_PY) -m pytest

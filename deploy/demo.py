@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -92,13 +93,22 @@ def stop_all() -> int:
     return 0
 
 
+def clean_all() -> int:
+    stop_all()
+    local_cluster("down", "--name", CLUSTER_NAME, "--purge")
+    shutil.rmtree(airflow_instance().home, ignore_errors=True)
+    print(f"removed the state of cluster {CLUSTER_NAME} and of Airflow in {airflow_instance().home}")
+    return 0
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("action", choices=["run", "stop"], nargs="?", default="run")
+    parser.add_argument("action", choices=["run", "stop", "clean"], nargs="?", default="run")
     arguments = parser.parse_args()
     try:
-        return run_demo() if arguments.action == "run" else stop_all()
+        actions = {"run": run_demo, "stop": stop_all, "clean": clean_all}
+        return actions[arguments.action]()
     except (standalone.StandaloneError, TimeoutError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -124,7 +124,7 @@ class _MembersWait(BaseOperator):
         from steward.cluster.members import WaitGoal
 
         goal = WaitGoal(self.goal)
-        lines = [f"{self.unmet} after timeout_minutes={self.timeout_minutes}:"]
+        lines = [f"{self.unmet} after ready_timeout_minutes={self.timeout_minutes}:"]
         lines += [report.explain(goal) for report in reports if not report.satisfies(goal)]
         if last_error:
             lines.append(f"last error while checking: {last_error}")

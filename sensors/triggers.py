@@ -1,6 +1,12 @@
 """The trigger behind Steward's waits: polls members in the triggerer, holding no worker slot.
 
 It runs in the triggerer process, so this module (and ``steward``) must be importable there.
+
+Known shortcoming: when a wait starts, the triggerer has logged its event loop blocked for
+about 0.7 s. The likely cause is a synchronous step on the loop (importing this module with the
+Kubernetes clients, or the hook reading its kubeconfig file), not yet measured; meanwhile every
+other trigger in that triggerer is delayed by as much. Profiling the triggerer with py-spy, then
+moving the slow step off the loop, would fix it.
 """
 
 from __future__ import annotations

@@ -376,7 +376,7 @@ def test_ready_sensor_defers_and_fails_naming_each_member_not_ready_and_why(
         sensor.execute_complete(task_context("manual__1"), event.payload)
 
     lines = str(failure.value).splitlines()
-    assert lines[0] == "members not ready after timeout_minutes=0.05:"
+    assert lines[0] == "members not ready after ready_timeout_minutes=0.05:"
     assert len(lines) == 4
     assert all("Insufficient cpu" in line for line in lines[1:])
 

@@ -23,7 +23,7 @@ ZONES = ("zone-a", "zone-b", "zone-c")
 RACKS_PER_ZONE = 2
 STORAGE_CLASS = "local"
 DISKS_PER_NODE = 8
-DISK_SIZES = ("10Gi", "50Gi")
+DISK_SIZES = ("10Gi", "50Gi", "10Gi", "200Gi")  # per node: 4 of 10Gi, 2 of 50Gi, 2 of 200Gi
 
 NODE_RESOURCES = {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "200Gi"}
 

@@ -301,6 +301,8 @@ def _pod_template(spec: FlowSpec, component: Component, placement: Placement) ->
             "fsGroup": security.fs_group,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
+        # Members do not call the Kubernetes API; a mounted token would only be something to steal.
+        "automountServiceAccountToken": False,
         "affinity": _spread_members(spec, component),
         "containers": [_container(component)],
         "volumes": [
