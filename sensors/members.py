@@ -5,7 +5,7 @@ provision on a healthy cluster) it finishes at once. Otherwise it defers to
 :class:`~sensors.triggers.MembersTrigger`, which polls in the triggerer, and resumes in
 ``execute_complete`` with the trigger's report. These are deferrable operators rather than
 ``BaseSensorOperator`` subclasses: the sensor base class pokes from a worker, which is what
-must not happen here (scenario S5).
+must not happen here: twenty waits on eight worker slots would deadlock the installation.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The DAG files load in Airflow's own DagBag: every example spec compiles, and a broken spec
-is one import error of its own that names file, line, field and fix (scenario S6)."""
+is one import error of its own that names file, line, field and fix."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_parsing_dag_files_imports_no_kubernetes_client() -> None:
 
 @pytest.fixture
 def fifty_specs_two_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Scenario S6: 48 good specs, one with a YAML syntax error, one naming an unknown component."""
+    """Fifty specs: 48 good, one with a YAML syntax error, one naming an unknown component."""
     specs, dags = tmp_path / "flowspecs", tmp_path / "dags"
     specs.mkdir()
     dags.mkdir()

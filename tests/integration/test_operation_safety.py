@@ -1,6 +1,7 @@
 """Safety of operations on the real control plane, through a running Airflow's REST API:
-waits hold no worker slot (scenario S5), a provision that cannot finish says which members
-are not ready and why, and decommission stops for a human approval when the policy asks.
+waits hold no worker slot (so many waits cannot starve other DAGs), a second operation on a
+busy data cluster stops, a provision that cannot finish says which members are not ready and
+why, and decommission stops for a human approval when the policy asks.
 """
 
 from __future__ import annotations

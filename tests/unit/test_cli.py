@@ -114,7 +114,7 @@ def test_validate_rejects_a_spec_whose_name_differs_from_its_file_name(
 
 @pytest.fixture
 def fifty_specs(tmp_path: Path) -> Path:
-    """Scenario S6: 48 valid specs, one with a YAML syntax error, one naming an unknown component."""
+    """Fifty specs: 48 valid, one with a YAML syntax error, one naming an unknown component."""
     for number in range(48):
         example = EXAMPLES[number % len(EXAMPLES)]
         (tmp_path / f"cluster-{number:02d}.yaml").write_text(_renamed(example, f"cluster-{number:02d}"))
