@@ -7,6 +7,7 @@ Run it with ``make demo``; stop everything with ``make stop``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -29,7 +30,13 @@ log = logging.getLogger("steward.demo")
 
 
 def airflow_instance() -> standalone.Standalone:
-    port = int(os.environ.get("STEWARD_AIRFLOW_PORT", "8080"))
+    text = os.environ.get("STEWARD_AIRFLOW_PORT", "8080")
+    # The log servers take the two ports 713 and 714 above the API port.
+    if not text.isdigit() or not 1024 <= int(text) <= 65535 - 714:
+        raise standalone.StandaloneError(
+            f"STEWARD_AIRFLOW_PORT={text!r} is not a usable port; use a number from 1024 to {65535 - 714}"
+        )
+    port = int(text)
     return standalone.Standalone(home=STATE / "airflow-demo", port=port, log_server_port=port + 713)
 
 
@@ -55,15 +62,36 @@ def ensure_namespace(bin_dir: Path, kubeconfig: str) -> None:
     kubectl(bin_dir, kubeconfig, "apply", "-f", "-", input_text=manifest)
 
 
+def reclaim_released_volumes(bin_dir: Path, kubeconfig: str) -> None:
+    """Make local disks whose claims were purged Available again.
+
+    The ``local`` class keeps volumes (reclaimPolicy Retain), so a purged claim leaves its
+    PersistentVolume Released for good; production clusters run a cleaner (such as the local
+    static provisioner) that wipes and frees such disks. The demo frees them itself so repeated
+    purges do not use up the local cluster's disks.
+    """
+    volumes = json.loads(
+        kubectl(bin_dir, kubeconfig, "get", "pv", "-l", "steward.dev/local-disk=true", "-o", "json")
+    )
+    for volume in volumes["items"]:
+        if volume["status"].get("phase") == "Released":
+            patch = '[{"op": "remove", "path": "/spec/claimRef"}]'
+            kubectl(
+                bin_dir, kubeconfig, "patch", "pv", volume["metadata"]["name"], "--type=json", "-p", patch
+            )
+
+
 def run_demo() -> int:
     started = time.monotonic()
+    instance = airflow_instance()
+    standalone.check_can_start(instance)  # before minutes of building, not after
     print("== 1/4 local Kubernetes control plane (build once, then start)", flush=True)
     bin_dir = Path(local_cluster("build"))
     kubeconfig = local_cluster("up", "--name", CLUSTER_NAME, "--port-base", str(CLUSTER_PORT_BASE))
     ensure_namespace(bin_dir, kubeconfig)
+    reclaim_released_volumes(bin_dir, kubeconfig)
 
     print("== 2/4 airflow standalone with Steward's DAGs", flush=True)
-    instance = airflow_instance()
     connections = {CONNECTION: standalone.kubernetes_connection(Path(kubeconfig))}
     standalone.start(instance, connections)
     client = standalone.RestClient(instance)

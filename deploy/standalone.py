@@ -107,14 +107,30 @@ def start(instance: Standalone, connections: dict[str, dict[str, Any]], timeout:
 
     :raises StandaloneError: when another instance of this home or another program holds a port
     """
+    if check_can_start(instance):
+        log.info("Airflow already running at %s", instance.url)
+        return
+    process = _launch(instance, connections)
+    _wait(lambda: process.poll() is not None or _healthy(instance), timeout, f"Airflow API at {instance.url}")
+    if process.poll() is not None:
+        instance.pid_file.unlink(missing_ok=True)
+        tail = "\n".join(instance.log_file.read_text(errors="replace").splitlines()[-15:])
+        raise StandaloneError(f"airflow standalone exited with status {process.returncode}:\n{tail}")
+
+
+def check_can_start(instance: Standalone) -> bool:
+    """True when this home's instance already runs and answers; None of its ports may be taken.
+
+    :raises StandaloneError: when this home's instance runs elsewhere or a port is in use
+    """
     running = _running_group(instance)
     if running is not None:
         if _healthy(instance):
-            log.info("Airflow already running at %s", instance.url)
-            return
+            return True
         raise StandaloneError(
             f"Airflow of {instance.home} already runs (process group {running}) but does not answer at "
-            f"{instance.url}; stop it first (make stop) or see {instance.log_file}"
+            f"{instance.url}: it was started with another port; stop it first (make stop) or see "
+            f"{instance.log_file}"
         )
     for port in (instance.port, instance.log_server_port, instance.log_server_port + 1):
         if _port_in_use(port):
@@ -122,12 +138,7 @@ def start(instance: Standalone, connections: dict[str, dict[str, Any]], timeout:
                 f"port {port} on 127.0.0.1 is in use by another program; free it, or pick other ports "
                 "with STEWARD_AIRFLOW_PORT"
             )
-    process = _launch(instance, connections)
-    _wait(lambda: process.poll() is not None or _healthy(instance), timeout, f"Airflow API at {instance.url}")
-    if process.poll() is not None:
-        instance.pid_file.unlink(missing_ok=True)
-        tail = "\n".join(instance.log_file.read_text(errors="replace").splitlines()[-15:])
-        raise StandaloneError(f"airflow standalone exited with status {process.returncode}:\n{tail}")
+    return False
 
 
 def _launch(instance: Standalone, connections: dict[str, dict[str, Any]]) -> subprocess.Popen[bytes]:

@@ -312,6 +312,15 @@ def _sync_dags(args: argparse.Namespace) -> int:
         print(f"wrote {dags / name}")
     for name in removed:
         print(f"removed {dags / name}")
+    for spec_path in discover_specs(specs):
+        try:
+            load_spec(spec_path)
+        except SpecError as error:
+            print(
+                f"warning: {spec_path} is invalid ({len(error.issues)} problem(s)); Airflow will show them"
+                " as the import error of its DAG file; run 'python -m steward validate' for details",
+                file=sys.stderr,
+            )
     return EXIT_OK
 
 

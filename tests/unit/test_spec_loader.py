@@ -62,6 +62,12 @@ EXPECTED = {
     ),
     "duplicate-env.yaml": Expected(14, "spec.components[0].env[1].name", "'HEAP' is set twice", "keep one"),
     "bad-label-value.yaml": Expected(7, "metadata.labels.tier", "'gold plated'", "at most 63 letters"),
+    "duplicate-port.yaml": Expected(
+        14, "spec.components[0].ports[1].name", "duplicate name 'client'", "its own name"
+    ),
+    "mount-path-clash.yaml": Expected(
+        16, "spec.components[0].config[0].mountPath", "mount path /data/ is already used", "its own path"
+    ),
     "unknown-restart-role.yaml": Expected(
         16, "spec.components[0].restartOrder[1]", "unknown role 'leeder'", "use one of: leader, follower"
     ),

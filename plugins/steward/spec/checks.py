@@ -27,6 +27,7 @@ def check_references(spec: FlowSpec) -> list[Problem]:
         problems += _probe_ports(component, at)
         problems += _object_name_length(spec, component, at)
         problems += _environment(component, at)
+        problems += _component_entries(component, at)
     problems += _dependency_cycles(spec)
     problems += _placements(spec)
     problems += _health_check_schedule(spec)
@@ -146,6 +147,42 @@ def _placements(spec: FlowSpec) -> Iterator[Problem]:
             message += f"already used by placement '{seen[where]}'"
             yield ("spec", "placements", index, "namespace"), message, "use another namespace or connection"
         seen.setdefault(where, placement.name)
+
+
+def _component_entries(component: Component, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """Names and mount paths inside one component are keys of lists the API server merges
+    (ports by port and name, volumes by name, mounts by path); duplicates are refused there."""
+    for list_name in ("ports", "storage", "config"):
+        seen: set[str] = set()
+        for index, entry in enumerate(getattr(component, list_name)):
+            if entry.name in seen:
+                yield (
+                    (*at, list_name, index, "name"),
+                    f"duplicate name '{entry.name}'",
+                    "give each entry its own name",
+                )
+            seen.add(entry.name)
+    numbers: set[int] = set()
+    for index, port in enumerate(component.ports):
+        if port.port in numbers:
+            yield (
+                (*at, "ports", index, "port"),
+                f"port {port.port} is declared twice",
+                "declare each port once",
+            )
+        numbers.add(port.port)
+    mounts: set[str] = set()
+    for list_name in ("storage", "config"):
+        for index, entry in enumerate(getattr(component, list_name)):
+            path = entry.mount_path.rstrip("/") or "/"
+            if path in mounts:
+                message = f"mount path {entry.mount_path} is already used by another volume or config"
+                yield (
+                    (*at, list_name, index, "mountPath"),
+                    message,
+                    "give each volume and config its own path",
+                )
+            mounts.add(path)
 
 
 def _labels(spec: FlowSpec) -> Iterator[Problem]:

@@ -288,6 +288,10 @@ _QUANTITY_FIELDS = ("size", "cpu", "memory")
 
 def _pattern_hint(loc: Location) -> str | None:
     named = [part for part in loc if isinstance(part, str)]
+    if named[-2:] == ["env", "name"]:
+        return "environment variable names are letters, digits, '_', '.' and '-', not starting with a digit"
+    if named and named[-1] == "name":
+        return "names are lowercase letters, digits and '-', starting with a letter (Kubernetes DNS labels)"
     for part in reversed(named):
         if part in _QUANTITY_FIELDS:
             return "write a Kubernetes quantity such as 500m, 2 or 10Gi"
@@ -297,8 +301,7 @@ def _pattern_hint(loc: Location) -> str | None:
 
 
 _HINTS = {
-    "string_pattern_mismatch": "change the value so it matches the pattern; names are lowercase "
-    "letters, digits and '-' (DNS labels), quantities look like 500m or 10Gi",
+    "string_pattern_mismatch": "change the value so it matches the pattern shown",
     "literal_error": "use one of the values listed",
     "enum": "use one of the values listed",
     "int_parsing": "write a whole number without quotes",
