@@ -7,7 +7,6 @@ Run it with ``make demo``; stop everything with ``make stop``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -16,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from deploy import standalone
+from deploy import chores, standalone
 
 REPO = Path(__file__).resolve().parents[1]
 STATE = Path(os.environ.get("STEWARD_STATE_DIR", Path.home() / ".local/state/steward"))
@@ -52,35 +51,6 @@ def kubectl(bin_dir: Path, kubeconfig: str, *args: str, input_text: str | None =
     return subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, input=input_text).stdout
 
 
-def ensure_namespace(bin_dir: Path, kubeconfig: str) -> None:
-    # Namespaces belong to the platform team, not to Steward: the demo creates the one the
-    # example spec names, enforcing the "restricted" Pod Security Standard like production.
-    manifest = (
-        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n  labels:\n"
-        "    pod-security.kubernetes.io/enforce: restricted\n"
-    )
-    kubectl(bin_dir, kubeconfig, "apply", "-f", "-", input_text=manifest)
-
-
-def reclaim_released_volumes(bin_dir: Path, kubeconfig: str) -> None:
-    """Make local disks whose claims were purged Available again.
-
-    The ``local`` class keeps volumes (reclaimPolicy Retain), so a purged claim leaves its
-    PersistentVolume Released for good; production clusters run a cleaner (such as the local
-    static provisioner) that wipes and frees such disks. The demo frees them itself so repeated
-    purges do not use up the local cluster's disks.
-    """
-    volumes = json.loads(
-        kubectl(bin_dir, kubeconfig, "get", "pv", "-l", "steward.dev/local-disk=true", "-o", "json")
-    )
-    for volume in volumes["items"]:
-        if volume["status"].get("phase") == "Released":
-            patch = '[{"op": "remove", "path": "/spec/claimRef"}]'
-            kubectl(
-                bin_dir, kubeconfig, "patch", "pv", volume["metadata"]["name"], "--type=json", "-p", patch
-            )
-
-
 def run_demo() -> int:
     started = time.monotonic()
     instance = airflow_instance()
@@ -88,8 +58,10 @@ def run_demo() -> int:
     print("== 1/4 local Kubernetes control plane (build once, then start)", flush=True)
     bin_dir = Path(local_cluster("build"))
     kubeconfig = local_cluster("up", "--name", CLUSTER_NAME, "--port-base", str(CLUSTER_PORT_BASE))
-    ensure_namespace(bin_dir, kubeconfig)
-    reclaim_released_volumes(bin_dir, kubeconfig)
+    kubectl_command = [str(bin_dir / "kubectl"), f"--kubeconfig={kubeconfig}"]
+    chores.create_restricted_namespace(kubectl_command, NAMESPACE)
+    # Purges in earlier runs left their disks Released; free them so the disks do not run out.
+    chores.reclaim_released_volumes(kubectl_command)
 
     print("== 2/4 airflow standalone with Steward's DAGs", flush=True)
     connections = {CONNECTION: standalone.kubernetes_connection(Path(kubeconfig))}

@@ -26,8 +26,8 @@ def check_run_parameters(conf: Mapping[str, Any], declared: Sequence[str]) -> No
         )
 
 
-class AcquireLockOperator(BaseOperator):
-    """Check the run's parameters, then take the data cluster's lock in every placement.
+class _LockOperator(BaseOperator):
+    """Acts on the data cluster's lock in every placement.
 
     :param cluster: name of the data cluster
     :param targets: one per placement: connection and namespace holding the lock
@@ -37,6 +37,10 @@ class AcquireLockOperator(BaseOperator):
         super().__init__(**kwargs)
         self.cluster = cluster
         self.targets = tuple(targets)
+
+
+class AcquireLockOperator(_LockOperator):
+    """Check the run's parameters, then take the data cluster's lock in every placement."""
 
     def execute(self, context: Context) -> None:
         from steward.cluster.api import ClusterApi
@@ -63,13 +67,8 @@ class AcquireLockOperator(BaseOperator):
                 raise
 
 
-class ReleaseLockOperator(BaseOperator):
+class ReleaseLockOperator(_LockOperator):
     """Give the data cluster's lock back in every placement, if this run holds it."""
-
-    def __init__(self, *, cluster: str, targets: Sequence[Target], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.cluster = cluster
-        self.targets = tuple(targets)
 
     def execute(self, context: Context) -> None:
         from steward.cluster.api import ClusterApi

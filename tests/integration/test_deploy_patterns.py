@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 from kubernetes import client, config
 
+from deploy import chores
 from steward.cluster.api import ClusterApi
 from steward.cluster.apply import Outcome, apply_manifests
 from steward.cluster.delete import delete_objects
@@ -59,11 +60,7 @@ def spec() -> FlowSpec:
 
 @pytest.fixture(scope="module")
 def connect(local_cluster: LocalCluster) -> Iterator[Callable[[str], client.ApiClient]]:
-    manifest = (
-        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n  labels:\n"
-        "    pod-security.kubernetes.io/enforce: restricted\n"
-    )
-    subprocess.run(local_cluster.kubectl_command("apply", "-f", "-"), input=manifest, text=True, check=True)
+    chores.create_restricted_namespace(local_cluster.kubectl_command(), NAMESPACE)
     api_client = config.new_client_from_config(str(local_cluster.kubeconfig))
     yield lambda connection: api_client
     subprocess.run(

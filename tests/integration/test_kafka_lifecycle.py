@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
+from deploy import chores
 from deploy.standalone import RestClient
 from tests.fixtures.local_cluster import LocalCluster, release_local_volumes
 
@@ -29,11 +30,7 @@ MEMBERS = {f"kafka-orders-{c}-{i}" for c in ("controller", "broker") for i in ra
 
 @pytest.fixture(scope="module")
 def core(local_cluster: LocalCluster) -> Iterator[client.CoreV1Api]:
-    manifest = (
-        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n  labels:\n"
-        "    pod-security.kubernetes.io/enforce: restricted\n"
-    )
-    subprocess.run(local_cluster.kubectl_command("apply", "-f", "-"), input=manifest, text=True, check=True)
+    chores.create_restricted_namespace(local_cluster.kubectl_command(), NAMESPACE)
     api = config.new_client_from_config(str(local_cluster.kubeconfig))
     yield client.CoreV1Api(api)
     subprocess.run(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from kubernetes import client, config
 
+from deploy import chores
 from deploy.standalone import RestClient
 from tests.fixtures.local_cluster import LocalCluster, release_local_volumes
 
@@ -20,18 +21,10 @@ pytestmark = pytest.mark.integration
 HUMAN_REACTION_SECONDS = 5
 
 
-def _namespace(local_cluster: LocalCluster, name: str) -> None:
-    manifest = (
-        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n"
-        "    pod-security.kubernetes.io/enforce: restricted\n"
-    )
-    subprocess.run(local_cluster.kubectl_command("apply", "-f", "-"), input=manifest, text=True, check=True)
-
-
 @pytest.fixture(scope="module")
 def core(local_cluster: LocalCluster) -> Iterator[client.CoreV1Api]:
     for name in ("stuck-ensemble", "zookeeper-sessions"):
-        _namespace(local_cluster, name)
+        chores.create_restricted_namespace(local_cluster.kubectl_command(), name)
     yield client.CoreV1Api(config.new_client_from_config(str(local_cluster.kubeconfig)))
     for name in ("stuck-ensemble", "zookeeper-sessions"):
         subprocess.run(local_cluster.kubectl_command("delete", "namespace", name, "--wait=false"), check=True)

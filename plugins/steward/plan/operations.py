@@ -7,6 +7,7 @@ component it depends on is ready) and are removed in the reverse order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from steward.plan import manifests as render
 from steward.plan.steps import Manifest, ObjectRef, Plan, Step, StepKind, Target
@@ -43,7 +44,7 @@ def _locked(spec: FlowSpec, steps: list[Step]) -> list[Step]:
         leaves,
         targets=places,
     )
-    started = [Step(**{**step.__dict__, "after": step.after or ("acquire-lock",)}) for step in steps]
+    started = [replace(step, after=step.after or ("acquire-lock",)) for step in steps]
     return [acquire, *started, release]
 
 
@@ -78,7 +79,7 @@ def _provision(spec: FlowSpec) -> list[Step]:
         after = ("apply-disruption-budgets", *(f"{d}.wait-ready" for d in component.depends_on))
         summary = f"Apply the {component.kind.value} of {component.name}"
         apply = _apply_step(spec, f"{component.name}.apply", summary, after, [component], render.workloads)
-        steps.append(Step(**{**apply.__dict__, "component": component.name}))
+        steps.append(replace(apply, component=component.name))
         steps.append(
             Step(
                 id=f"{component.name}.wait-ready",

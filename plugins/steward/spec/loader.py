@@ -104,8 +104,10 @@ def _compose(text: str, file: str) -> _Document:
         raise SpecError([SpecIssue(file, 1, 1, "", "the file is empty", _START_HINT)])
     marks: dict[Location, tuple[int, int]] = {}
     problems: list[SpecIssue] = []
+    # One constructor per document: building one per scalar costs more than the rest of parsing.
+    constructor = yaml.constructor.SafeConstructor()
     try:
-        data = _to_python(node, (), marks, problems, file)
+        data = _to_python(node, (), _Build(marks, problems, file, constructor))
     except RecursionError:  # an alias inside the node it refers to: "a: &x [*x]"
         message = "an alias refers to a node that contains it, or the YAML nests too deep"
         raise SpecError([SpecIssue(file, None, None, "", message, "remove the recursive alias")]) from None
@@ -200,43 +202,51 @@ def _node_ends(open_collections: list[_Open], value: Any) -> None:
         collection.awaiting_key = not collection.awaiting_key
 
 
-def _to_python(
-    node: yaml.Node,
-    loc: Location,
-    marks: dict[Location, tuple[int, int]],
-    problems: list[SpecIssue],
-    file: str,
-) -> Any:
+@dataclass(frozen=True)
+class _Build:
+    """What building one document collects, and the constructor it reuses."""
+
+    marks: dict[Location, tuple[int, int]]
+    problems: list[SpecIssue]
+    file: str
+    constructor: yaml.constructor.SafeConstructor
+
+
+def _to_python(node: yaml.Node, loc: Location, build: _Build) -> Any:
     """Build plain Python data from a YAML node, remembering where each path starts."""
-    marks.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
+    build.marks.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 message = "a key must be plain text, not a list or a mapping"
-                problems.append(SpecIssue(file, line, column, _field(loc), message, "write the key as text"))
+                build.problems.append(
+                    SpecIssue(build.file, line, column, _field(loc), message, "write the key as text")
+                )
                 continue
-            key = _scalar(key_node, loc, problems, file)
+            key = _scalar(key_node, loc, build)
             key_loc = (*loc, key)
             if key in result:
                 message = f"key '{key}' appears twice; YAML would silently keep only the last one"
-                problems.append(SpecIssue(file, line, None, _field(key_loc), message, "remove one"))
-            marks[key_loc] = (line, column)
-            result[key] = _to_python(value_node, key_loc, marks, problems, file)
+                build.problems.append(
+                    SpecIssue(build.file, line, None, _field(key_loc), message, "remove one")
+                )
+            build.marks[key_loc] = (line, column)
+            result[key] = _to_python(value_node, key_loc, build)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*loc, i), marks, problems, file) for i, item in enumerate(node.value)]
-    return _scalar(node, loc, problems, file)
+        return [_to_python(item, (*loc, i), build) for i, item in enumerate(node.value)]
+    return _scalar(node, loc, build)
 
 
-def _scalar(node: yaml.Node, loc: Location, problems: list[SpecIssue], file: str) -> Any:
+def _scalar(node: yaml.Node, loc: Location, build: _Build) -> Any:
     try:
-        return yaml.SafeLoader(" ").construct_object(node)
+        return build.constructor.construct_object(node)
     except yaml.constructor.ConstructorError:
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
         message = f"unsupported YAML tag {node.tag}"
-        problems.append(SpecIssue(file, line, column, _field(loc), message, "remove the tag"))
+        build.problems.append(SpecIssue(build.file, line, column, _field(loc), message, "remove the tag"))
         return None
 
 
